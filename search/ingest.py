@@ -1,0 +1,363 @@
+"""Reading report files into `Report` records.
+
+A reports folder holds:
+
+* plain-text reports (`*.txt`, `*.md`, or any other text file): an optional header block of
+  `key: value` lines (date, source, url, title), then the title, the lede and body
+  paragraphs; the web-page boilerplate lines (`skip to Main Content`, `Back To Top`) are
+  dropped, and a title repeated in Title Case on the next line is kept once;
+* optional sidecars `NAME.json` beside `NAME.txt` with the same metadata keys;
+* imported archives `*.jsonl` (written by `reports import`), one report per line.
+
+Every report gets a stable id: its path relative to the folder (`000_bbe9.txt`), or for an
+archive record `ARCHIVE-PATH-WITHOUT-.jsonl:RECORD-ID`.
+
+Files that cannot be reports (empty, binary, over-size, undecodable names, symlinks leading
+out of the folder) are skipped with a reason, counted, and never indexed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+ARCHIVE_SUFFIX = ".jsonl"
+BOILERPLATE = frozenset({"skip to main content", "back to top"})
+HEADER_KEYS = frozenset({"date", "source", "url", "title"})
+BINARY_SNIFF_BYTES = 8000
+MAX_TITLE_CHARS = 300
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff\ufffe]")
+_HEADER_LINE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*(.*?)\s*$")
+_BLANKS = re.compile(r"\n\s*\n")
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report, as indexed. `hash` identifies its content (and metadata)."""
+
+    id: str
+    title: str
+    lede: str = ""
+    body: str = ""
+    date: dt.date | None = None
+    source: str | None = None
+    url: str | None = None
+    path: str | None = None
+    hash: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p for p in (self.title, self.lede, self.body) if p)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class Entry:
+    """A report found by a scan: its id, a hash of its source bytes, and how to load it."""
+
+    id: str
+    path: str
+    hash: str
+    load: Callable[[], "Report | Skipped"] = field(repr=False)
+
+
+@dataclass
+class Scan:
+    entries: dict[str, Entry] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        if entry.id in self.entries:
+            self.skipped.append(Skipped(entry.path, f"duplicate id {entry.id!r}: kept the first"))
+        else:
+            self.entries[entry.id] = entry
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode(data: bytes) -> str:
+    """Bytes to clean text: UTF-8 (with or without BOM), UTF-16 with BOM, then cp1252, then
+    Latin-1; control characters stripped, line ends unified, Unicode NFC."""
+    if data.startswith(codecs.BOM_UTF8):
+        text = data[3:].decode("utf-8", errors="replace")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        for encoding in ("utf-8", "cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    return clean_text(text)
+
+
+def clean_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).replace("\ufffd", "")
+    return unicodedata.normalize("NFC", text)
+
+
+def is_binary(data: bytes) -> bool:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    return b"\x00" in data[:BINARY_SNIFF_BYTES]
+
+
+def content_hash(*parts: bytes | str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part)
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- dates
+
+_MONTHS = {m: i for i, m in enumerate(
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+
+
+def parse_date(value: object, fmt: str | None = None) -> dt.date | None:
+    """A date from an ISO string, `D Month YYYY`, `Month D, YYYY`, US `M/D/YYYY` or `M/D/YY`,
+    or the explicit strptime `fmt`. Anything else is None (the report is simply undated)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    s = str(value).strip()
+    if not s:
+        return None
+    try:
+        if fmt:
+            return dt.datetime.strptime(s, fmt).date()
+        m = re.match(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", s)
+        if m:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$", s)
+        if m:
+            year = int(m[3])
+            if year < 100:
+                year += 2000 if year < 70 else 1900
+            return dt.date(year, int(m[1]), int(m[2]))
+        m = re.match(r"^(\d{1,2})\s+([A-Za-z]{3,})\.?,?\s+(\d{4})$", s)
+        if m and m[2][:3].lower() in _MONTHS:
+            return dt.date(int(m[3]), _MONTHS[m[2][:3].lower()], int(m[1]))
+        m = re.match(r"^([A-Za-z]{3,})\.?\s+(\d{1,2}),?\s+(\d{4})$", s)
+        if m and m[1][:3].lower() in _MONTHS:
+            return dt.date(int(m[3]), _MONTHS[m[1][:3].lower()], int(m[2]))
+        m = re.match(r"^(\d{4})$", s)
+        if m:
+            return dt.date(int(m[1]), 1, 1)
+    except ValueError:
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_report(text: str, *, id: str, path: str | None = None, meta: dict | None = None,
+                 hash: str = "") -> Report | Skipped:
+    """Split report text into title, lede and body; drop boilerplate; read a header block."""
+    meta = dict(meta or {})
+    lines = text.split("\n")
+    # Header block: consecutive `key: value` lines at the very top, ended by a blank line.
+    header: dict[str, str] = {}
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    j = i
+    while j < len(lines):
+        m = _HEADER_LINE.match(lines[j])
+        if not m or m[1].lower() not in HEADER_KEYS:
+            break
+        header[m[1].lower()] = m[2]
+        j += 1
+    if header and (j == len(lines) or not lines[j].strip()):
+        lines = lines[j:]
+        for key, value in header.items():
+            meta.setdefault(key, value)
+    kept = [ln for ln in lines if ln.strip().lower() not in BOILERPLATE]
+    paragraphs = [" ".join(p.split()) for p in _BLANKS.split("\n".join(kept))]
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs and not meta.get("title"):
+        return Skipped(path or id, "empty: no text after removing boilerplate")
+    title = str(meta.get("title") or "").strip()
+    if not title:
+        title = paragraphs.pop(0)
+    if paragraphs and paragraphs[0].lower() == title.lower():
+        paragraphs.pop(0)          # the title repeated in Title Case
+    if len(title) > MAX_TITLE_CHARS:  # a one-paragraph file: the start is not a title
+        paragraphs.insert(0, title)
+        title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+    lede = paragraphs.pop(0) if paragraphs else ""
+    return Report(
+        id=id,
+        title=title,
+        lede=lede,
+        body="\n\n".join(paragraphs),
+        date=parse_date(meta.get("date")),
+        source=(str(meta["source"]).strip() or None) if meta.get("source") else None,
+        url=(str(meta["url"]).strip() or None) if meta.get("url") else None,
+        path=path,
+        hash=hash,
+    )
+
+
+def report_from_record(record: dict, *, id: str, path: str, hash: str) -> Report | Skipped:
+    """A report from an archive record (keys: title, lede, body, date, source, url)."""
+    title = clean_text(str(record.get("title") or "")).strip()
+    lede = clean_text(str(record.get("lede") or "")).strip()
+    body = clean_text(str(record.get("body") or "")).strip()
+    if not (title or lede or body):
+        return Skipped(f"{path}:{id}", "empty record")
+    if not title:
+        title = (lede or body)[:120].rsplit(" ", 1)[0] + " …"
+    body = "\n\n".join(" ".join(p.split()) for p in _BLANKS.split(body) if p.strip())
+    return Report(id=id, title=" ".join(title.split()), lede=" ".join(lede.split()), body=body,
+                  date=parse_date(record.get("date")),
+                  source=str(record["source"]).strip() or None if record.get("source") else None,
+                  url=str(record["url"]).strip() or None if record.get("url") else None,
+                  path=path, hash=hash)
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def scan(root: Path, *, max_file_bytes: int, max_archive_bytes: int) -> Scan:
+    """Walk the reports folder: every report with a cheap content hash and a loader."""
+    result = Scan()
+    root = Path(root)
+    real_root = os.path.realpath(root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        names = set(filenames)
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                result.skipped.append(Skipped(rel.encode("utf-8", "replace").decode(),
+                                              "file name is not valid UTF-8: rename the file"))
+                continue
+            stem, suffix = os.path.splitext(name)
+            if suffix.lower() == ".json" and any(n != name and os.path.splitext(n)[0] == stem
+                                                 for n in names):
+                continue   # a sidecar, read with its report
+            if os.path.islink(full):
+                target = os.path.realpath(full)
+                if os.path.commonpath([real_root, target]) != real_root:
+                    result.skipped.append(Skipped(rel, "symlink points outside the reports folder"))
+                    continue
+            try:
+                st = os.stat(full)
+            except OSError as exc:
+                result.skipped.append(Skipped(rel, f"cannot read: {exc.strerror}"))
+                continue
+            if not os.path.isfile(full):
+                continue
+            if suffix.lower() == ARCHIVE_SUFFIX:
+                if st.st_size > max_archive_bytes:
+                    result.skipped.append(Skipped(rel, f"archive larger than {max_archive_bytes} bytes"))
+                    continue
+                for item in _scan_archive(full, rel):
+                    if isinstance(item, Skipped):
+                        result.skipped.append(item)
+                    else:
+                        result.add(item)
+                continue
+            if st.st_size == 0:
+                result.skipped.append(Skipped(rel, "empty file"))
+                continue
+            if st.st_size > max_file_bytes:
+                result.skipped.append(Skipped(rel, f"larger than {max_file_bytes} bytes"))
+                continue
+            sidecar = os.path.join(dirpath, stem + ".json") if suffix else None
+            if sidecar and not os.path.exists(sidecar):
+                sidecar = None
+            entry = _file_entry(full, rel, sidecar)
+            if isinstance(entry, Skipped):
+                result.skipped.append(entry)
+            else:
+                result.add(entry)
+    return result
+
+
+def _read(full: str) -> bytes:
+    with open(full, "rb") as f:
+        return f.read()
+
+
+def _file_entry(full: str, rel: str, sidecar: str | None) -> Entry | Skipped:
+    try:
+        data = _read(full)
+        meta_bytes = _read(sidecar) if sidecar else b""
+    except OSError as exc:
+        return Skipped(rel, f"cannot read: {exc.strerror}")
+    if is_binary(data):
+        return Skipped(rel, "binary file (NUL bytes)")
+    digest = content_hash(data, meta_bytes)
+
+    def load() -> Report | Skipped:
+        meta: dict = {}
+        if meta_bytes:
+            try:
+                loaded = json.loads(decode(meta_bytes))
+                if isinstance(loaded, dict):
+                    meta = {k.lower(): v for k, v in loaded.items() if k.lower() in HEADER_KEYS}
+            except ValueError:
+                pass
+        return parse_report(decode(data), id=rel, path=rel, meta=meta, hash=digest)
+
+    return Entry(id=rel, path=rel, hash=digest, load=load)
+
+
+def _scan_archive(full: str, rel: str) -> Iterator[Entry | Skipped]:
+    try:
+        data = _read(full)
+    except OSError as exc:
+        yield Skipped(rel, f"cannot read: {exc.strerror}")
+        return
+    prefix = rel[: -len(ARCHIVE_SUFFIX)]
+    for lineno, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(decode(line))
+            if not isinstance(record, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            yield Skipped(f"{rel}:{lineno}", "not a JSON object")
+            continue
+        rid = str(record.get("id") or "").strip()
+        if not rid:
+            yield Skipped(f"{rel}:{lineno}", "record has no id")
+            continue
+        report_id = f"{prefix}:{rid}"
+        digest = content_hash(line)
+
+        def load(record=record, report_id=report_id, digest=digest) -> Report | Skipped:
+            return report_from_record(record, id=report_id, path=rel, hash=digest)
+
+        yield Entry(id=report_id, path=rel, hash=digest, load=load)
