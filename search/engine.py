@@ -16,7 +16,7 @@ from .errors import IndexDamaged, ReportNotFound, SearchError
 from .highlight import MatchSpec, find_marks
 from .index import DAMAGE_ERRORS, REBUILD_HINT, IndexStore, UpdateSummary
 from .ingest import scan
-from .query import compile_query, find_entities, label_of, run_search
+from .query import compile_query, entity_label, find_entities, label_of, run_search
 from .querylang import parse
 from .results import EntityRef, ReportView, SearchRequest, SearchResult, Segment
 from .schema import ENTITY_KINDS, TEXT_FIELDS
@@ -113,7 +113,7 @@ class Engine:
 
     def _label(self, kind: str, eid: str) -> str:
         ent = self.gazetteer.get(kind, eid) if self.gazetteer is not None else None
-        return ent.name if ent else eid
+        return entity_label(ent) if ent else eid
 
     def _segments(self, text: str, mentions, spec: MatchSpec) -> list[Segment]:
         marks = find_marks(text, spec, [(s, e, k, i) for s, e, k, i in mentions]) if not spec.empty else []

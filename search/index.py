@@ -28,6 +28,7 @@ import shutil
 import struct
 import time
 import uuid
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +49,11 @@ STAMP = "STAMP.json"
 REBUILD_HINT = "run: reports index --rebuild"
 
 # What a torn or garbled Whoosh file raises when opened or read.
+# Unpickling garbled bytes can also import a garbage module name, or read a garbage length
+# (OverflowError, MemoryError); garbled compressed data raises zlib.error.
 DAMAGE_ERRORS = (EOFError, struct.error, pickle.UnpicklingError, ValueError, KeyError,
-                 IndexError, TypeError, AttributeError, whoosh.index.IndexError, OSError)
+                 IndexError, TypeError, AttributeError, whoosh.index.IndexError, OSError,
+                 ImportError, ArithmeticError, MemoryError, zlib.error)
 
 Progress = Callable[[int, int], None]
 
@@ -95,17 +99,22 @@ class IndexStore:
     # ------------------------------------------------------------------ reading
 
     def live_name(self) -> str | None:
+        """The live generation's name; None without CURRENT, "" when CURRENT is empty or
+        garbled (not UTF-8)."""
         try:
-            name = (self.root / POINTER).read_text(encoding="utf-8").strip()
+            raw = (self.root / POINTER).read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise IndexDamaged(f"cannot read {self.root / POINTER}: {exc.strerror}; {REBUILD_HINT}")
-        return name or None
+        try:
+            return raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            return ""
 
     def exists(self) -> bool:
         name = self.live_name()
-        return bool(name) and (self.root / name).is_dir()
+        return bool(name) and _valid_name(name) and (self.root / name).is_dir()
 
     def live_dir(self) -> Path:
         name = self.live_name()
@@ -114,9 +123,15 @@ class IndexStore:
                 raise IndexIncompatible(
                     f"{self.root} holds an index from an older version of this program; "
                     f"{REBUILD_HINT}")
+            if self.root.is_dir() and any(p.is_dir() for p in self.root.glob("gen-*")):
+                raise IndexDamaged(f"the index at {self.root} has lost its {POINTER} file; "
+                                   f"{REBUILD_HINT}")
             raise IndexMissing(f"no index at {self.root}: run `reports index` first")
+        if not _valid_name(name):
+            raise IndexDamaged(f"the {POINTER} file of the index at {self.root} is empty or "
+                               f"garbled; {REBUILD_HINT}")
         path = self.root / name
-        if "/" in name or name.startswith(".") or not path.is_dir():
+        if not path.is_dir():
             raise IndexDamaged(f"the index at {self.root} points to a missing generation "
                                f"{name!r}; {REBUILD_HINT}")
         return path
@@ -266,8 +281,12 @@ class IndexStore:
         return summary
 
     def _writer(self, ix) -> SegmentWriter:
+        # Called only under self.lock(), our one-writer lock, so Whoosh's own write lock is
+        # not taken (_lk=False): Whoosh 2.7 keeps it held when the writer's constructor or its
+        # commit fails (disk full), until the process exits, so a long-running process
+        # (`reports watch`) could never update again.
         try:
-            return ix.writer(limitmb=self.limitmb, timeout=self.lock_timeout)
+            return ix.writer(limitmb=self.limitmb, timeout=self.lock_timeout, _lk=False)
         except whoosh.index.LockError:
             raise IndexBusy(f"another update is running on {self.root}: try again when it has finished")
 
@@ -279,10 +298,22 @@ class IndexStore:
 
 
 def _cancel(writer) -> None:
+    """Abandon a writer. After a failed commit (disk full) Whoosh's `cancel()` raises before
+    removing the writer's temporary folder in the index: remove it here."""
     try:
         writer.cancel()
     except Exception:
         pass
+    if not getattr(writer, "is_closed", True):
+        try:
+            writer._tempstorage.destroy()
+        except Exception:
+            pass
+        writer.is_closed = True
+
+
+def _valid_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\x00" not in name and not name.startswith(".")
 
 
 def _write_durably(path: Path, text: str) -> None:

@@ -249,6 +249,11 @@ def scan(root: Path, *, max_file_bytes: int, max_archive_bytes: int) -> Scan:
     real_root = os.path.realpath(root)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for d in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            rel = os.path.relpath(os.path.join(dirpath, d), root).replace(os.sep, "/")
+            result.skipped.append(Skipped(os.fsencode(rel).decode("utf-8", "replace"),
+                                          "symlink to a folder: not followed"))
+            dirnames.remove(d)   # os.walk does not follow it either; say so
         names = set(filenames)
         for name in sorted(filenames):
             if name.startswith("."):
@@ -276,6 +281,7 @@ def scan(root: Path, *, max_file_bytes: int, max_archive_bytes: int) -> Scan:
                 result.skipped.append(Skipped(rel, f"cannot read: {exc.strerror}"))
                 continue
             if not os.path.isfile(full):
+                result.skipped.append(Skipped(rel, "not a regular file (a FIFO, socket or device)"))
                 continue
             if suffix.lower() == ARCHIVE_SUFFIX:
                 if st.st_size > max_archive_bytes:

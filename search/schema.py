@@ -22,10 +22,11 @@ import datetime as dt
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
+from . import whoosh_fixes  # noqa: F401  (patches Whoosh on import)
 from .analysis import make_analyzer
 from .ingest import Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: no spelling field (suggestions come from the stemmed lexicon)
 TEXT_FIELDS = ("title", "lede", "body")
 ENTITY_KINDS = ("actors", "places", "operations")
 MENTIONED = {kind: kind + "_m" for kind in ENTITY_KINDS}
@@ -38,9 +39,9 @@ def make_schema() -> Schema:
         hash=ID(stored=True, sortable=True),
         path=ID(stored=True),
         url=STORED(),
-        title=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        title=TEXT(analyzer=analyzer, stored=True),
         lede=TEXT(analyzer=analyzer, stored=True),
-        body=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        body=TEXT(analyzer=analyzer, stored=True),
         date=DATETIME(stored=True, sortable=True),
         source=ID(sortable=True),
         source_name=STORED(),

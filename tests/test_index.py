@@ -104,7 +104,7 @@ def test_missing_damaged_and_incompatible_index_messages(tmp_path, tiny):
         empty.search(SearchRequest(q="x"))
     live = tiny.store.live_dir()
     stamp = (live / "STAMP.json").read_text()
-    (live / "STAMP.json").write_text(stamp.replace('"schema": 1', '"schema": 0'))
+    (live / "STAMP.json").write_text(stamp.replace('"schema": 2', '"schema": 1'))
     with pytest.raises(IndexIncompatible, match="reports index --rebuild"):
         tiny.search(SearchRequest(q="x"))
     (live / "STAMP.json").write_text(stamp)

@@ -44,6 +44,10 @@ SY_ADMIN1 = {  # GeoNames admin1code (SY) -> OCHA governorate P-code
     "07": "SY09", "08": "SY03", "09": "SY02", "10": "SY05", "11": "SY04", "12": "SY07",
     "13": "SY01", "14": "SY10",
 }
+# Generic toponym words that GeoNames lists as alternate names of single villages ("Khan").
+NOT_NAMES = {"khan", "deir", "dayr", "ain", "ayn", "tal", "tall", "tell", "jisr", "bab", "ras",
+             "qasr", "beit", "bayt", "kafr", "khirbat", "kherbet", "sheikh", "shaykh", "jabal",
+             "jebel", "wadi", "tallet", "mazraat", "harat", "hayy", "madinat", "markaz", "qaryat"}
 ARTICLES = {"al", "el", "ar", "as", "ad", "an", "ash", "at", "az", "ath", "adh", "ed", "es", "er",
             "et", "ez", "aş", "aḑ", "aţ", "az̧"}
 
@@ -57,7 +61,8 @@ def fold(text: str) -> str:
 
 
 def slug(text: str) -> str:
-    return "-".join(fold(text).split())
+    text = fold(text.translate(str.maketrans({"ł": "l", "ı": "i", "ø": "o", "đ": "d", "ß": "ss"})))
+    return "-".join(t for t in (w.encode("ascii", "ignore").decode() for w in text.split()) if t)
 
 
 def is_arabic(text: str) -> bool:
@@ -109,7 +114,7 @@ def safe_alias(name: str, common: set[str]) -> bool:
     tokens = [t for t in fold(name).split() if t not in ARTICLES]
     if not tokens:
         return False
-    if len(tokens) == 1 and (len(tokens[0]) < 4 or tokens[0] in common):
+    if len(tokens) == 1 and (len(tokens[0]) < 4 or tokens[0] in common or tokens[0] in NOT_NAMES):
         return False
     return True
 
