@@ -41,7 +41,8 @@ from whoosh.writing import SegmentWriter
 from . import __version__
 from .errors import IndexBusy, IndexDamaged, IndexIncompatible, IndexMissing, SearchError
 from .ingest import Report, Scan, Skipped
-from .schema import SCHEMA_VERSION, document, make_schema
+from .pipeline import prepared
+from .schema import SCHEMA_VERSION, make_schema
 
 POINTER = "CURRENT"
 LOCK = ".lock"
@@ -225,17 +226,17 @@ class IndexStore:
             for rid in removed:
                 writer.delete_by_term("id", rid)
                 summary.removed += 1
-            for n, entry in enumerate(todo, start=1):
-                report = entry.load()
-                if entry.id in have:
-                    writer.delete_by_term("id", entry.id)
-                if isinstance(report, Skipped):
-                    summary.skipped.append(report)
-                    if entry.id in have:
+            docs = prepared(todo, len(todo), gazetteer, ix.schema)
+            for n, (rid, skipped, doc) in enumerate(docs, start=1):
+                if rid in have:
+                    writer.delete_by_term("id", rid)
+                if skipped is not None:
+                    summary.skipped.append(skipped)
+                    if rid in have:
                         summary.removed += 1
                 else:
-                    writer.add_document(**document(report, gazetteer))
-                    if entry.id in have:
+                    writer.add_document(**doc)
+                    if rid in have:
                         summary.updated += 1
                     else:
                         summary.added += 1
@@ -259,12 +260,12 @@ class IndexStore:
             writer = self._writer(ix)
             try:
                 total = len(scan.entries)
-                for n, entry in enumerate(scan.entries.values(), start=1):
-                    report = entry.load()
-                    if isinstance(report, Skipped):
-                        summary.skipped.append(report)
+                docs = prepared(scan.entries.values(), total, gazetteer, ix.schema)
+                for n, (_, skipped, doc) in enumerate(docs, start=1):
+                    if skipped is not None:
+                        summary.skipped.append(skipped)
                     else:
-                        writer.add_document(**document(report, gazetteer))
+                        writer.add_document(**doc)
                         summary.added += 1
                     if progress:
                         progress(n, total)

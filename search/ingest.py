@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 ARCHIVE_SUFFIX = ".jsonl"
 BOILERPLATE = frozenset({"skip to main content", "back to top"})
@@ -67,12 +67,18 @@ class Skipped:
 
 @dataclass
 class Entry:
-    """A report found by a scan: its id, a hash of its source bytes, and how to load it."""
+    """A report found by a scan: its id, a hash of its source bytes, and where to load it
+    from. Plain data (picklable), so a worker process can load it."""
 
     id: str
     path: str
     hash: str
-    load: Callable[[], "Report | Skipped"] = field(repr=False)
+    source: tuple = field(repr=False)   # ("file", full path, sidecar or None) | ("record", dict)
+
+    def load(self) -> "Report | Skipped":
+        if self.source[0] == "record":
+            return report_from_record(self.source[1], id=self.id, path=self.path, hash=self.hash)
+        return load_file(self.source[1], self.path, self.source[2])
 
 
 @dataclass
@@ -323,20 +329,32 @@ def _file_entry(full: str, rel: str, sidecar: str | None) -> Entry | Skipped:
         return Skipped(rel, f"cannot read: {exc.strerror}")
     if is_binary(data):
         return Skipped(rel, "binary file (NUL bytes)")
-    digest = content_hash(data, meta_bytes)
+    return Entry(id=rel, path=rel, hash=content_hash(data, meta_bytes),
+                 source=("file", full, sidecar))
 
-    def load() -> Report | Skipped:
-        meta: dict = {}
-        if meta_bytes:
-            try:
-                loaded = json.loads(decode(meta_bytes))
-                if isinstance(loaded, dict):
-                    meta = {k.lower(): v for k, v in loaded.items() if k.lower() in HEADER_KEYS}
-            except ValueError:
-                pass
-        return parse_report(decode(data), id=rel, path=rel, meta=meta, hash=digest)
 
-    return Entry(id=rel, path=rel, hash=digest, load=load)
+def load_file(full: str, rel: str, sidecar: str | None) -> Report | Skipped:
+    """Read and parse a report file. The hash is of the bytes actually parsed, so a file
+    that changed since the scan is indexed as it is now, and seen as unchanged next time."""
+    try:
+        data = _read(full)
+        meta_bytes = _read(sidecar) if sidecar else b""
+    except OSError as exc:
+        return Skipped(rel, f"cannot read: {exc.strerror}")
+    if not data.strip():
+        return Skipped(rel, "empty file")
+    if is_binary(data):
+        return Skipped(rel, "binary file (NUL bytes)")
+    meta: dict = {}
+    if meta_bytes:
+        try:
+            loaded = json.loads(decode(meta_bytes))
+            if isinstance(loaded, dict):
+                meta = {k.lower(): v for k, v in loaded.items() if k.lower() in HEADER_KEYS}
+        except ValueError:
+            pass
+    return parse_report(decode(data), id=rel, path=rel, meta=meta,
+                        hash=content_hash(data, meta_bytes))
 
 
 def _scan_archive(full: str, rel: str) -> Iterator[Entry | Skipped]:
@@ -360,10 +378,5 @@ def _scan_archive(full: str, rel: str) -> Iterator[Entry | Skipped]:
         if not rid:
             yield Skipped(f"{rel}:{lineno}", "record has no id")
             continue
-        report_id = f"{prefix}:{rid}"
-        digest = content_hash(line)
-
-        def load(record=record, report_id=report_id, digest=digest) -> Report | Skipped:
-            return report_from_record(record, id=report_id, path=rel, hash=digest)
-
-        yield Entry(id=report_id, path=rel, hash=digest, load=load)
+        yield Entry(id=f"{prefix}:{rid}", path=rel, hash=content_hash(line),
+                    source=("record", record))

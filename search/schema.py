@@ -26,10 +26,25 @@ from . import whoosh_fixes  # noqa: F401  (patches Whoosh on import)
 from .analysis import make_analyzer
 from .ingest import Report
 
-SCHEMA_VERSION = 2   # 2: no spelling field (suggestions come from the stemmed lexicon)
+SCHEMA_VERSION = 3   # 2: no spelling field (suggestions come from the stemmed lexicon)
 TEXT_FIELDS = ("title", "lede", "body")
 ENTITY_KINDS = ("actors", "places", "operations")
 MENTIONED = {kind: kind + "_m" for kind in ENTITY_KINDS}
+
+
+class Postings(list):
+    """A text field's postings computed ahead of time (by search/pipeline.py, possibly in
+    another process): the (term bytes, frequency, weight, encoded positions) tuples that
+    `TEXT.index()` would produce."""
+
+
+class ReportText(TEXT):
+    """TEXT that accepts pre-computed Postings, so analysis can run outside the writer."""
+
+    def index(self, value, **kwargs):
+        if isinstance(value, Postings):
+            return iter(value)
+        return super().index(value, **kwargs)
 
 
 def make_schema() -> Schema:
@@ -39,9 +54,9 @@ def make_schema() -> Schema:
         hash=ID(stored=True, sortable=True),
         path=ID(stored=True),
         url=STORED(),
-        title=TEXT(analyzer=analyzer, stored=True),
-        lede=TEXT(analyzer=analyzer, stored=True),
-        body=TEXT(analyzer=analyzer, stored=True),
+        title=ReportText(analyzer=analyzer, stored=True),
+        lede=ReportText(analyzer=analyzer, stored=True),
+        body=ReportText(analyzer=analyzer, stored=True),
         date=DATETIME(stored=True, sortable=True),
         source=ID(sortable=True),
         source_name=STORED(),

@@ -92,56 +92,57 @@ def _wrap(name, op):
     setattr(os, name, patched)
 
 
-_wrap("rename", "rename")
-_wrap("replace", "replace")
-_wrap("remove", "remove")
-_wrap("unlink", "remove")
-_real_open = builtins.open
-_real_os_open = os.open
+if __name__ == "__main__":   # not in multiprocessing's spawned workers, which import this file
+    _wrap("rename", "rename")
+    _wrap("replace", "replace")
+    _wrap("remove", "remove")
+    _wrap("unlink", "remove")
+    _real_open = builtins.open
+    _real_os_open = os.open
 
 
-def _open(file, mode="r", *args, **kwargs):
-    writing = isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+")
-    if writing:
-        _count("create", file)
-    f = _real_open(file, mode, *args, **kwargs)
-    if writing and _inside(file):
-        return _BudgetFile(f, file)
-    return f
+    def _open(file, mode="r", *args, **kwargs):
+        writing = isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+")
+        if writing:
+            _count("create", file)
+        f = _real_open(file, mode, *args, **kwargs)
+        if writing and _inside(file):
+            return _BudgetFile(f, file)
+        return f
 
 
-def _os_open(path, flags, *args, **kwargs):
-    if flags & os.O_CREAT and not os.path.basename(os.fsdecode(path)).lower().endswith("lock"):
-        _count("create", path)
-    return _real_os_open(path, flags, *args, **kwargs)
+    def _os_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT and not os.path.basename(os.fsdecode(path)).lower().endswith("lock"):
+            _count("create", path)
+        return _real_os_open(path, flags, *args, **kwargs)
 
 
-builtins.open = _open
-os.open = _os_open
+    builtins.open = _open
+    os.open = _os_open
 
-if os.environ.get("FAULT_MARKS"):
-    from whoosh.writing import SegmentWriter
+    if os.environ.get("FAULT_MARKS"):
+        from whoosh.writing import SegmentWriter
 
-    _commit = SegmentWriter.commit
+        _commit = SegmentWriter.commit
 
-    def _marked_commit(self, *args, **kwargs):
-        print("commit-start", file=sys.stderr, flush=True)
-        result = _commit(self, *args, **kwargs)
-        print("commit-end", file=sys.stderr, flush=True)
-        return result
+        def _marked_commit(self, *args, **kwargs):
+            print("commit-start", file=sys.stderr, flush=True)
+            result = _commit(self, *args, **kwargs)
+            print("commit-end", file=sys.stderr, flush=True)
+            return result
 
-    SegmentWriter.commit = _marked_commit
+        SegmentWriter.commit = _marked_commit
 
-if os.environ.get("FAULT_COUNTS"):
-    import atexit
+    if os.environ.get("FAULT_COUNTS"):
+        import atexit
 
-    def _dump():
-        with _real_open(os.environ["FAULT_COUNTS"], "w") as f:
-            json.dump(counts, f)
+        def _dump():
+            with _real_open(os.environ["FAULT_COUNTS"], "w") as f:
+                json.dump(counts, f)
 
-    atexit.register(_dump)
+        atexit.register(_dump)
 
-from search.cli import main  # noqa: E402
+    from search.cli import main  # noqa: E402
 
-sys.argv[0] = "reports"
-main(prog_name="reports")
+    sys.argv[0] = "reports"
+    main(prog_name="reports")

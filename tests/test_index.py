@@ -1,5 +1,6 @@
 """The index as it runs: fresh or incremental, one commit or many, killed, locked, damaged."""
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from search.errors import IndexBusy, IndexDamaged, IndexIncompatible, IndexMissi
 from search.index import IndexStore
 from search.ingest import scan
 from search.results import SearchRequest
+from search.schema import SCHEMA_VERSION
 
 from conftest import ROOT, copy_reports, make_engine, TINY
 
@@ -104,7 +106,7 @@ def test_missing_damaged_and_incompatible_index_messages(tmp_path, tiny):
         empty.search(SearchRequest(q="x"))
     live = tiny.store.live_dir()
     stamp = (live / "STAMP.json").read_text()
-    (live / "STAMP.json").write_text(stamp.replace('"schema": 2', '"schema": 1'))
+    (live / "STAMP.json").write_text(json.dumps({**json.loads(stamp), "schema": SCHEMA_VERSION - 1}))
     with pytest.raises(IndexIncompatible, match="reports index --rebuild"):
         tiny.search(SearchRequest(q="x"))
     (live / "STAMP.json").write_text(stamp)
