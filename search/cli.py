@@ -52,8 +52,8 @@ def _engine(settings: Settings):
 def _ensure_index(engine, quiet: bool = False) -> None:
     """First run: build the index from the reports folder, saying so."""
     if not engine.store.exists() and not engine.store.root.joinpath("CURRENT").exists():
-        click.echo(f"No index at {engine.settings.index_dir} yet: building it from "
-                   f"{engine.settings.reports_dir} …", err=True)
+        click.echo(f"No index in {engine.settings.index_dir}/ yet: building it from the reports "
+                   f"in {engine.settings.reports_dir}/ …", err=True)
         summary = engine.update()
         click.echo(_summary_line(summary), err=True)
 
@@ -311,14 +311,19 @@ def watch(settings, debounce):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--rate-limit", default="120 per minute", show_default=True,
+              help='Requests per client address to pages and API, e.g. "300 per minute", or "off".')
 @click.option("--debug", is_flag=True, help="Flask's development server with the debugger (never on a network).")
-def serve(settings, host, port, threads, debug):
+def serve(settings, host, port, threads, rate_limit, debug):
     """Serve the web page and JSON API (waitress, a production WSGI server)."""
     engine = _engine(settings)
     _ensure_index(engine)
     from web import create_app
 
-    app = create_app(settings=settings, engine=engine)
+    limit = rate_limit.strip().lower()
+    config = ({"RATELIMIT_ENABLED": False} if limit in ("off", "none", "0", "") else
+              {"RATELIMIT_APPLICATION": rate_limit})
+    app = create_app(settings=settings, engine=engine, test_config=config)
     click.echo(f"Serving {engine.count()} reports on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     if debug:
         app.run(host=host, port=port, debug=True)

@@ -1,15 +1,22 @@
 """The library's front door: search, show a report, list entities, keep the index current.
 
-An Engine holds settings, the gazetteer and the index store. Each call opens its own Whoosh
-searcher and closes it before returning (searchers are not thread-safe and an unclosed one
-pins a file handle per segment), so an Engine can be shared by threads, and reports indexed
-by another process are seen by the next call.
+An Engine holds settings, the gazetteer and the index store. Each call checks a Whoosh
+searcher out of a small pool for its own exclusive use and returns it afterwards (searchers
+are not thread-safe). A pooled searcher is reused only while the index generation it was
+opened on is still the live one: every checkout reads the CURRENT pointer and the newest
+table of contents, so reports indexed by another process are seen by the next call, and
+searchers of an older generation are closed (an unclosed searcher pins a file handle per
+segment). Opening a searcher costs a few milliseconds per segment file; reusing it is free.
 """
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Iterator
+
+import whoosh.index
+from whoosh.filedb.filestore import FileStorage
 
 from . import facets as facetmod
 from .errors import IndexDamaged, ReportNotFound, SearchError
@@ -29,6 +36,9 @@ class Engine:
         self.gazetteer = gazetteer
         self.store = IndexStore(settings.index_dir, lock_timeout=settings.lock_timeout,
                                 limitmb=settings.writer_limitmb)
+        self._pool_lock = threading.Lock()
+        self._idle: list[tuple[tuple, object]] = []     # (generation key, searcher)
+        self.max_idle = 16
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Engine":
@@ -38,22 +48,75 @@ class Engine:
 
     # ------------------------------------------------------------------ reading
 
-    @contextmanager
-    def searcher(self) -> Iterator:
+    def _generation(self) -> tuple:
+        """(live generation folder, newest Whoosh TOC generation): cheap to read."""
+        path = self.store.live_dir()
+        try:
+            gen = whoosh.index.TOC._latest_generation(FileStorage(str(path)), "MAIN")
+        except OSError as exc:
+            raise IndexDamaged(f"cannot read the index at {self.store.root}: {exc.strerror}; "
+                               f"{REBUILD_HINT}") from exc
+        return (str(path), gen)
+
+    def _checkout(self):
+        key = self._generation()
+        stale = []
+        found = None
+        with self._pool_lock:
+            keep = []
+            for k, s in self._idle:
+                if k != key:
+                    stale.append(s)
+                elif found is None:
+                    found = s
+                else:
+                    keep.append((k, s))
+            self._idle = keep
+        for s in stale:
+            s.close()
+        if found is not None:
+            return key, found
         ix = self.store.open()
         try:
-            searcher = ix.searcher()
+            return key, ix.searcher()
         except DAMAGE_ERRORS as exc:
             raise IndexDamaged(f"the index at {self.store.root} is damaged; {REBUILD_HINT}") from exc
+
+    def _checkin(self, key, searcher, ok: bool) -> None:
+        if ok:
+            try:
+                current = self._generation()
+            except SearchError:
+                current = None
+            if current == key:
+                with self._pool_lock:
+                    if len(self._idle) < self.max_idle:
+                        self._idle.append((key, searcher))
+                        return
+        searcher.close()
+
+    def close(self) -> None:
+        """Close the pooled searchers (they are also closed when the index changes)."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for _, s in idle:
+            s.close()
+
+    @contextmanager
+    def searcher(self) -> Iterator:
+        key, searcher = self._checkout()
+        ok = False
         try:
             yield searcher
+            ok = True
         except SearchError:
+            ok = True
             raise
         except DAMAGE_ERRORS as exc:
             raise IndexDamaged(f"the index at {self.store.root} is damaged "
                                f"({type(exc).__name__}); {REBUILD_HINT}") from exc
         finally:
-            searcher.close()
+            self._checkin(key, searcher, ok)
 
     def _cache(self, searcher):
         key = (str(self.store.live_dir().resolve()), searcher.reader().generation(),

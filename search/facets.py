@@ -55,6 +55,13 @@ class FacetCache:
     dated: np.ndarray          # boolean: has a date
     facets: dict[str, FacetArrays]
     source_labels: dict[str, str]
+    terms: "TermCache" = None    # postings of query terms, read once per generation
+
+    def __post_init__(self):
+        if self.terms is None:
+            from .matchsets import TermCache
+
+            self.terms = TermCache()
 
 
 MISSING_DATE = 2**63

@@ -125,13 +125,13 @@ def snippet(text: str, spec: MatchSpec, mentions=(), *, fragments: int = 3,
             chosen.append((lo, hi))
         if len(chosen) >= fragments:
             break
-    parts = []
-    for lo, hi in sorted(chosen):
-        lo, hi = _word_bounds(text, lo, hi)
-        prefix = "…" if lo > 0 else ""
-        suffix = "…" if hi < len(text) else ""
-        parts.append(prefix + render(text, marks, lo, hi) + suffix)
-    return " ".join(parts)
+    windows = [_word_bounds(text, lo, hi) for lo, hi in sorted(chosen)]
+    out = ELLIPSIS.join(render(text, marks, lo, hi) for lo, hi in windows)
+    if windows[0][0] > 0:
+        out = "…" + out
+    if windows[-1][1] < len(text):
+        out += "…"
+    return out
 
 
 def _word_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:

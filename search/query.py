@@ -21,6 +21,7 @@ import numpy as np
 from whoosh import query as wq
 
 from . import facets as facetmod
+from . import matchsets
 from .analysis import analyze, fold
 from .errors import BadQuery
 from .highlight import MatchSpec, plain_start, render, snippet, find_marks
@@ -302,11 +303,8 @@ def _canonical(facet, raw, gazetteer, cache) -> str | None:
     return None
 
 
-def _mask(searcher, q: wq.Query, size: int) -> np.ndarray:
-    mask = np.zeros(size, dtype=bool)
-    ids = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
-    mask[ids] = True
-    return mask
+def _mask(searcher, q: wq.Query, size: int, cache) -> np.ndarray:
+    return matchsets.mask(searcher, q, size, cache.live, cache.terms)
 
 
 def _docset(mask: np.ndarray) -> set[int]:
@@ -333,12 +331,12 @@ def run_search(request: SearchRequest, searcher, cache, gazetteer, settings) -> 
     # (tests/test_query.py::test_exclusion_of_the_first_document).
     allowed = live.copy()
     if compiled.negative is not None:
-        allowed &= ~_mask(searcher, compiled.negative, size)
+        allowed &= ~_mask(searcher, compiled.negative, size, cache)
     mode = "browse"
     if compiled.groups:
         mode = "all"
         all_q = compiled.groups[0] if len(compiled.groups) == 1 else wq.And(compiled.groups)
-        query_mask = _mask(searcher, all_q, size) & allowed
+        query_mask = _mask(searcher, all_q, size, cache) & allowed
     else:
         all_q = wq.Every()
         query_mask = allowed
@@ -356,7 +354,7 @@ def run_search(request: SearchRequest, searcher, cache, gazetteer, settings) -> 
                              and all_count < request.page_size)
     if mode == "all" and len(compiled.groups) > 1 and few:
         any_q = wq.Or(compiled.groups)
-        any_mask = _mask(searcher, any_q, size) & allowed
+        any_mask = _mask(searcher, any_q, size, cache) & allowed
         if int((any_mask & filter_mask).sum()) > all_count:
             mode = "any"
             notices.append("No report contains all the words; showing reports that contain some of them."
@@ -394,7 +392,10 @@ def run_search(request: SearchRequest, searcher, cache, gazetteer, settings) -> 
                 ranked += [(h.docnum, h.score or 0.0) for h in results]
             docnums = ranked[start:end]
         elif any_q is None:
-            results = searcher.search(all_q, filter=_docset(final), limit=end)
+            # No facet filter and no exclusion: let Whoosh skip low-scoring blocks unfiltered.
+            unfiltered = not selection and compiled.negative is None
+            results = searcher.search(all_q, filter=None if unfiltered else _docset(final),
+                                      limit=end)
             docnums = [(h.docnum, h.score or 0.0) for h in results[start:end]]
         else:
             first = all_mask & filter_mask

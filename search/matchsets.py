@@ -1,0 +1,96 @@
+"""Match sets as numpy masks, from term postings read in bulk and cached per generation.
+
+The query layer needs the *set* of matching documents (for facet counts over all matches, the
+all-words/some-words decision and filters) besides the ranked top of the list. Whoosh yields
+matching ids one Python call at a time through its matcher tree (about 30 ms a query on
+Reuters-21578). Here a term's postings are read block by block into a numpy array once per
+index generation (then cached), and And/Or are numpy operations. Phrases and date ranges,
+which need positions or columns, are left to Whoosh.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
+
+MAX_CACHED_IDS = 20_000_000      # ids held per generation across all cached terms
+
+
+class TermCache:
+    def __init__(self):
+        self.arrays: dict[tuple[str, str], np.ndarray] = {}
+        self.held = 0
+
+    def get(self, searcher, fieldname: str, text: str) -> np.ndarray:
+        key = (fieldname, text)
+        ids = self.arrays.get(key)
+        if ids is None:
+            ids = term_docs(searcher, fieldname, text)
+            if self.held + len(ids) > MAX_CACHED_IDS:
+                self.arrays.clear()
+                self.held = 0
+            self.arrays[key] = ids
+            self.held += len(ids)
+        return ids
+
+
+def _leaf_ids(m) -> np.ndarray:
+    if isinstance(m, FilterMatcher):
+        ids = _leaf_ids(m.child)
+        keep = np.isin(ids, np.fromiter(m._ids, dtype=np.int64), invert=m._exclude)
+        return ids[keep]
+    if isinstance(m, W3LeafMatcher):
+        chunks = []
+        while m.is_active():
+            if m._ids is None:
+                m._read_ids()
+            chunks.append(np.asarray(m._ids[m._i:], dtype=np.int64))
+            if m._lastblock:
+                break
+            m._next_block()
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    return np.fromiter(m.all_ids(), dtype=np.int64)
+
+
+def term_docs(searcher, fieldname: str, text: str) -> np.ndarray:
+    """Global document numbers of the live documents containing the term."""
+    subs = searcher.subsearchers or [(searcher, 0)]
+    parts = []
+    for sub, offset in subs:
+        try:
+            m = sub.reader().postings(fieldname, text)
+        except TermNotFound:
+            continue
+        parts.append(_leaf_ids(m) + offset)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def mask(searcher, q: wq.Query, size: int, live: np.ndarray, cache: TermCache) -> np.ndarray:
+    """Boolean mask of the documents matching `q` (deleted documents excluded)."""
+    if isinstance(q, wq.Term):
+        out = np.zeros(size, dtype=bool)
+        text = q.text.decode("utf-8") if isinstance(q.text, bytes) else q.text
+        out[cache.get(searcher, q.fieldname, text)] = True
+        return out
+    if isinstance(q, wq.Or):
+        out = np.zeros(size, dtype=bool)
+        for sub in q.subqueries:
+            out |= mask(searcher, sub, size, live, cache)
+        return out
+    if isinstance(q, wq.And):
+        out = live.copy()
+        for sub in q.subqueries:
+            out &= mask(searcher, sub, size, live, cache)
+            if not out.any():
+                break
+        return out
+    if isinstance(q, wq.Every):
+        return live.copy()
+    if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+        return np.zeros(size, dtype=bool)
+    out = np.zeros(size, dtype=bool)
+    out[np.fromiter(searcher.docs_for_query(q), dtype=np.int64)] = True
+    return out & live
