@@ -21,7 +21,6 @@ import random
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from . import corpora, ircoll
 from .baselines import FACETS, Fts5, PlainWhoosh, to_ours
 from .corpora import REPO, dir_bytes
 from .queries import make_queries
-from .worker import load_gazetteer
+from .worker import load_gazetteer, run_sampled
 
 SYSTEMS = ("ours", "fts5", "whoosh")
 TARGETS = {"query_p50_ratio": 1.5, "query_p95_ratio": 2.0, "build_docs_per_s": 1000,
@@ -73,11 +72,13 @@ def machine() -> dict:
 # --------------------------------------------------------------------------- helpers
 
 def run_worker(*args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "bench.worker", *args], cwd=REPO,
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(f"bench.worker {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout)
+    code, stdout, stderr, tree_mb = run_sampled([sys.executable, "-m", "bench.worker", *args], REPO)
+    if code:
+        raise RuntimeError(f"bench.worker {' '.join(args)} failed:\n{stderr[-3000:]}")
+    out = json.loads(stdout)
+    out["peak_rss_tree_mb"] = tree_mb
+    out["peak_rss_mb"] = max(out["peak_rss_self_mb"], tree_mb)
+    return out
 
 
 def stats(ms: list[float]) -> dict:

@@ -6,9 +6,9 @@
 
 Prints one JSON object: docs, seconds (the build alone, imports and gazetteer loading
 excluded), cpu_seconds (this process and its workers), docs_per_s, rss_start_mb (after
-imports), peak_rss_self_mb (VmHWM), peak_rss_mb (the larger of VmHWM and the sampled total RSS
-of the process and its worker processes: the engine may build with a process pool),
-index_bytes.
+imports), peak_rss_self_mb (VmHWM), index_bytes. `run_sampled` (used by bench.run) adds
+peak_rss_mb: the larger of VmHWM and the total RSS of the process and its worker processes,
+sampled from outside every 0.1 s (the engine may build with a process pool).
 """
 
 from __future__ import annotations
@@ -67,29 +67,27 @@ def _tree_rss_kb(root: int) -> int:
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024 if hasattr(os, "sysconf") else 4
 
 
-class TreeSampler:
-    """Samples the process tree's total RSS every `interval` seconds in a thread."""
+def run_sampled(cmd: list[str], cwd, interval: float = 0.1) -> tuple[int, str, str, float]:
+    """Run `cmd`, sampling the total RSS of it and its descendants from outside (a thread
+    inside the measured process would change what it does: the engine builds with forked
+    workers only when it has no other threads). Returns (code, stdout, stderr, peak MB)."""
+    import subprocess
 
-    def __init__(self, interval: float = 0.1):
-        self.interval = interval
-        self.peak_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    peak = 0
+    with subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        out: dict = {}
 
-    def _run(self):
-        me = os.getpid()
-        while not self._stop.is_set():
+        def drain():
+            out["stdout"], out["stderr"] = proc.communicate()
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        while reader.is_alive():
             if os.path.isdir("/proc"):
-                self.peak_kb = max(self.peak_kb, _tree_rss_kb(me))
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+                peak = max(peak, _tree_rss_kb(proc.pid))
+            reader.join(interval)
+        return proc.returncode, out.get("stdout", ""), out.get("stderr", ""), peak / 1024
 
 
 def cpu_seconds() -> float:
@@ -124,11 +122,10 @@ def build_ours(reports: Path, index: Path, gazetteer: bool) -> dict:
     rss0 = _status_mb("VmRSS")
     c0 = cpu_seconds()
     t0 = time.perf_counter()
-    with TreeSampler() as sampler:
-        summary = engine.update(rebuild=True)
+    summary = engine.update(rebuild=True)
     seconds = time.perf_counter() - t0
     return {"docs": summary.added, "seconds": seconds, "skipped": len(summary.skipped),
-            "cpu_seconds": cpu_seconds() - c0, "peak_tree_rss_mb": sampler.peak_kb / 1024,
+            "cpu_seconds": cpu_seconds() - c0,
             "rss_start_mb": rss0, "index_bytes": dir_bytes(engine.store.live_dir()),
             "entities": gz is not None, "note": note}
 
@@ -140,12 +137,11 @@ def build_baseline(kind: str, docs: Path, out: Path) -> dict:
     rss0 = _status_mb("VmRSS")
     c0 = cpu_seconds()
     t0 = time.perf_counter()
-    with TreeSampler() as sampler:
-        n = (Fts5 if kind == "fts5" else PlainWhoosh).build(read_docs(docs), out)
+    n = (Fts5 if kind == "fts5" else PlainWhoosh).build(read_docs(docs), out)
     seconds = time.perf_counter() - t0
     size = out.stat().st_size if kind == "fts5" else dir_bytes(out)
     return {"docs": n, "seconds": seconds, "cpu_seconds": cpu_seconds() - c0, "rss_start_mb": rss0,
-            "index_bytes": size, "peak_tree_rss_mb": sampler.peak_kb / 1024}
+            "index_bytes": size}
 
 
 def main(argv=None) -> int:
@@ -162,9 +158,7 @@ def main(argv=None) -> int:
     else:
         out = build_baseline(a.kind, a.docs, a.out)
     out["docs_per_s"] = out["docs"] / out["seconds"] if out["seconds"] else None
-    # the process's own high-water mark, or the sampled total of it and its worker processes
-    out["peak_rss_self_mb"] = peak_rss_mb()
-    out["peak_rss_mb"] = max(out["peak_rss_self_mb"], out.pop("peak_tree_rss_mb"))
+    out["peak_rss_self_mb"] = peak_rss_mb()      # the caller adds its sampled tree total
     json.dump(out, sys.stdout)
     return 0
 

@@ -51,7 +51,8 @@ def _engine(settings: Settings):
 
 def _ensure_index(engine, quiet: bool = False) -> None:
     """First run: build the index from the reports folder, saying so."""
-    if not engine.store.exists() and not engine.store.root.joinpath("CURRENT").exists():
+    root = engine.store.root
+    if not root.joinpath("CURRENT").exists() and not any(root.glob("gen-*")):
         click.echo(f"No index in {engine.settings.index_dir}/ yet: building it from the reports "
                    f"in {engine.settings.reports_dir}/ …", err=True)
         summary = engine.update()

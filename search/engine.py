@@ -21,7 +21,7 @@ from whoosh.filedb.filestore import FileStorage
 from . import facets as facetmod
 from .errors import IndexDamaged, ReportNotFound, SearchError
 from .highlight import MatchSpec, find_marks
-from .index import DAMAGE_ERRORS, REBUILD_HINT, IndexStore, UpdateSummary
+from .index import DAMAGE_ERRORS, REBUILD_HINT, IndexStore, UpdateSummary, is_damage
 from .ingest import scan
 from .query import compile_query, entity_label, find_entities, label_of, run_search
 from .querylang import parse
@@ -112,7 +112,9 @@ class Engine:
         except SearchError:
             ok = True
             raise
-        except DAMAGE_ERRORS as exc:
+        except Exception as exc:
+            if not is_damage(exc):
+                raise
             raise IndexDamaged(f"the index at {self.store.root} is damaged "
                                f"({type(exc).__name__}); {REBUILD_HINT}") from exc
         finally:

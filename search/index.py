@@ -59,6 +59,12 @@ DAMAGE_ERRORS = (EOFError, struct.error, pickle.UnpicklingError, ValueError, Key
 Progress = Callable[[int, int], None]
 
 
+def is_damage(exc: BaseException) -> bool:
+    """An exception that means damaged index files: the known types, or a bare `Exception`,
+    which Whoosh raises for some garbled blocks ("Block tag error") and our code never does."""
+    return isinstance(exc, DAMAGE_ERRORS) or type(exc) is Exception
+
+
 @dataclass
 class UpdateSummary:
     added: int = 0
@@ -273,6 +279,7 @@ class IndexStore:
             except BaseException:
                 _cancel(writer)
                 raise
+            _fsync_tree(path)    # Whoosh does not fsync: make the new generation durable first
             _write_durably(path / STAMP, json.dumps(stamp(), indent=2))
             _write_durably(self.root / POINTER, name)   # the switch
         except BaseException:
@@ -315,6 +322,18 @@ def _cancel(writer) -> None:
 
 def _valid_name(name: str) -> bool:
     return bool(name) and "/" not in name and "\x00" not in name and not name.startswith(".")
+
+
+def _fsync_tree(path: Path) -> None:
+    """fsync every file of a generation folder, so a power loss after the switch cannot leave
+    CURRENT pointing at data that never reached the disk."""
+    for child in path.iterdir():
+        if child.is_file():
+            fd = os.open(child, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _write_durably(path: Path, text: str) -> None:

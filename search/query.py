@@ -236,7 +236,7 @@ def compile_query(parsed: ParsedQuery, searcher, gazetteer, settings) -> Compile
 def check_request(request: SearchRequest, settings) -> tuple[SearchRequest, list[str]]:
     """Clamp paging and sizes to the settings' caps; reject an over-long query."""
     notices: list[str] = []
-    q = request.q or ""
+    q = normalise(request.q or "")
     if len(q) > settings.max_query_chars:
         raise BadQuery(f"The query is {len(q):,} characters long; the limit is "
                        f"{settings.max_query_chars:,}. Shorten the query.")
