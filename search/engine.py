@@ -22,7 +22,7 @@ from . import facets as facetmod
 from .errors import IndexDamaged, ReportNotFound, SearchError
 from .highlight import MatchSpec, find_marks
 from .index import DAMAGE_ERRORS, REBUILD_HINT, IndexStore, UpdateSummary, is_damage
-from .ingest import scan
+from .ingest import display_title, scan
 from .query import compile_query, entity_label, find_entities, label_of, run_search
 from .querylang import parse
 from .results import EntityRef, ReportView, SearchRequest, SearchResult, Segment
@@ -166,11 +166,14 @@ class Engine:
             if related:
                 for hit in searcher.more_like(docnum, "body", text=texts[2] or texts[0],
                                               top=related):
-                    rel.append({"id": hit["id"], "title": hit["title"],
+                    rel.append({"id": hit["id"],
+                                "title": display_title(hit.get("title", ""), hit.get("lede", ""),
+                                                       hit.get("body", "")),
                                 "date": hit["date"].date().isoformat() if hit.get("date") else None})
             date = stored.get("date")
+            title = texts[0] or display_title("", texts[1], texts[2])
             return ReportView(
-                id=stored["id"], title=texts[0], title_segments=segmented[0],
+                id=stored["id"], title=title, title_segments=segmented[0] or [Segment(title)],
                 paragraphs=paragraphs, date=date.date().isoformat() if date else None,
                 source=stored.get("source_name"), url=stored.get("url"),
                 path=stored.get("path") or None, actors=refs["actors"], places=refs["places"],

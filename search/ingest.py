@@ -235,14 +235,24 @@ def report_from_record(record: dict, *, id: str, path: str, hash: str) -> Report
     body = clean_text(str(record.get("body") or "")).strip()
     if not (title or lede or body):
         return Skipped(f"{path}:{id}", "empty record")
-    if not title:
-        title = (lede or body)[:120].rsplit(" ", 1)[0] + " …"
+    # An untitled record stays untitled in the index (a title made from its text would count
+    # that text again, with the title's boost); pages show display_title() instead.
     body = "\n\n".join(" ".join(p.split()) for p in _BLANKS.split(body) if p.strip())
     return Report(id=id, title=" ".join(title.split()), lede=" ".join(lede.split()), body=body,
                   date=parse_date(record.get("date")),
                   source=str(record["source"]).strip() or None if record.get("source") else None,
                   url=str(record["url"]).strip() or None if record.get("url") else None,
                   path=path, hash=hash)
+
+
+def display_title(title: str, lede: str = "", body: str = "", width: int = 120) -> str:
+    """The title to show: the report's own, or the start of its text for an untitled one."""
+    if title:
+        return title
+    text = " ".join((lede or body).split())
+    if len(text) <= width:
+        return text or "(untitled)"
+    return text[:width].rsplit(" ", 1)[0] + " …"
 
 
 # --------------------------------------------------------------------------- scanning

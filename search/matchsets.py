@@ -20,52 +20,80 @@ MAX_CACHED_IDS = 20_000_000      # ids held per generation across all cached ter
 
 
 class TermCache:
+    """A term's postings, (document numbers, weights), read once per index generation."""
+
     def __init__(self):
-        self.arrays: dict[tuple[str, str], np.ndarray] = {}
+        self.postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.held = 0
+        self.lengths: dict[str, np.ndarray] = {}
+
+    def get_postings(self, searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (fieldname, text)
+        found = self.postings.get(key)
+        if found is None:
+            found = term_postings(searcher, fieldname, text)
+            if self.held + len(found[0]) > MAX_CACHED_IDS:
+                self.postings.clear()
+                self.held = 0
+            self.postings[key] = found
+            self.held += len(found[0])
+        return found
 
     def get(self, searcher, fieldname: str, text: str) -> np.ndarray:
-        key = (fieldname, text)
-        ids = self.arrays.get(key)
-        if ids is None:
-            ids = term_docs(searcher, fieldname, text)
-            if self.held + len(ids) > MAX_CACHED_IDS:
-                self.arrays.clear()
-                self.held = 0
-            self.arrays[key] = ids
-            self.held += len(ids)
-        return ids
+        return self.get_postings(searcher, fieldname, text)[0]
 
 
-def _leaf_ids(m) -> np.ndarray:
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+def _leaf_postings(m) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(m, FilterMatcher):
-        ids = _leaf_ids(m.child)
+        ids, weights = _leaf_postings(m.child)
         keep = np.isin(ids, np.fromiter(m._ids, dtype=np.int64), invert=m._exclude)
-        return ids[keep]
+        return ids[keep], weights[keep]
     if isinstance(m, W3LeafMatcher):
-        chunks = []
+        ids, weights = [], []
         while m.is_active():
             if m._ids is None:
                 m._read_ids()
-            chunks.append(np.asarray(m._ids[m._i:], dtype=np.int64))
+            if m._weights is None:
+                m._read_weights()
+            ids.append(np.asarray(m._ids[m._i:], dtype=np.int64))
+            weights.append(np.asarray(m._weights[m._i:], dtype=np.float64))
             if m._lastblock:
                 break
             m._next_block()
-        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-    return np.fromiter(m.all_ids(), dtype=np.int64)
+        if not ids:
+            return _EMPTY
+        return np.concatenate(ids), np.concatenate(weights)
+    ids, weights = [], []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        m.next()
+    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
-def term_docs(searcher, fieldname: str, text: str) -> np.ndarray:
-    """Global document numbers of the live documents containing the term."""
+def term_postings(searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Global document numbers and weights (term frequencies) of the live documents
+    containing the term."""
     subs = searcher.subsearchers or [(searcher, 0)]
-    parts = []
+    ids, weights = [], []
     for sub, offset in subs:
         try:
             m = sub.reader().postings(fieldname, text)
         except TermNotFound:
             continue
-        parts.append(_leaf_ids(m) + offset)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        i, w = _leaf_postings(m)
+        ids.append(i + offset)
+        weights.append(w)
+    if not ids:
+        return _EMPTY
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+def term_docs(searcher, fieldname: str, text: str) -> np.ndarray:
+    return term_postings(searcher, fieldname, text)[0]
 
 
 def mask(searcher, q: wq.Query, size: int, live: np.ndarray, cache: TermCache) -> np.ndarray:

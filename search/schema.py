@@ -12,7 +12,7 @@ Fields:
 | source                | ID      | no     | facet value (lowercased source name)               |
 | source_name           | STORED  | yes    | source as written                                  |
 | actors/places/operations | KEYWORD | yes | facets: canonical ids, mentioned + ancestors      |
-| *_m                   | KEYWORD | no     | canonical ids mentioned in the text (alias search) |
+| *_m                   | KEYWORD | no     | one canonical id per mention in the text (alias search; BM25 sees how often a report names the entity, under any name) |
 | mentions              | STORED  | yes    | (field, start, end, kind, id) spans for marking    |
 """
 
@@ -26,7 +26,7 @@ from . import whoosh_fixes  # noqa: F401  (patches Whoosh on import)
 from .analysis import make_analyzer
 from .ingest import Report
 
-SCHEMA_VERSION = 3   # 2: no spelling field (suggestions come from the stemmed lexicon)
+SCHEMA_VERSION = 4   # 2: no spelling field (suggestions come from the stemmed lexicon)
 TEXT_FIELDS = ("title", "lede", "body")
 ENTITY_KINDS = ("actors", "places", "operations")
 MENTIONED = {kind: kind + "_m" for kind in ENTITY_KINDS}
@@ -89,19 +89,19 @@ def document(report: Report, gazetteer=None) -> dict:
         doc["source_name"] = report.source
     if gazetteer is not None:
         mentions = []
-        found = {kind: set() for kind in ENTITY_KINDS}
+        found: dict[str, list[str]] = {kind: [] for kind in ENTITY_KINDS}
         for field_index, fieldname in enumerate(TEXT_FIELDS):
             for m in gazetteer.find_mentions(getattr(report, fieldname)):
                 mentions.append((field_index, m.start, m.end, m.kind, m.entity_id))
-                found[m.kind].add(m.entity_id)
+                found[m.kind].append(m.entity_id)
         for kind in ENTITY_KINDS:
-            mentioned = sorted(found[kind])
-            expanded = set(mentioned)
-            for eid in mentioned:
+            if not found[kind]:
+                continue
+            expanded = set(found[kind])
+            for eid in set(found[kind]):
                 expanded.update(gazetteer.ancestors(kind, eid))
-            if mentioned:
-                doc[MENTIONED[kind]] = ",".join(mentioned)
-                doc[kind] = ",".join(sorted(expanded))
+            doc[MENTIONED[kind]] = ",".join(found[kind])      # every mention: frequency counts
+            doc[kind] = ",".join(sorted(expanded))
         if mentions:
             doc["mentions"] = mentions
     return doc
