@@ -73,11 +73,12 @@ class Entry:
     id: str
     path: str
     hash: str
-    source: tuple = field(repr=False)   # ("file", full path, sidecar or None) | ("record", dict)
+    source: tuple = field(repr=False)   # ("file", path, sidecar or None) | ("line", path, offset, length)
 
     def load(self) -> "Report | Skipped":
-        if self.source[0] == "record":
-            return report_from_record(self.source[1], id=self.id, path=self.path, hash=self.hash)
+        if self.source[0] == "line":
+            _, full, offset, length = self.source
+            return load_line(full, offset, length, self.id, self.path, self.hash)
         return load_file(self.source[1], self.path, self.source[2])
 
 
@@ -367,26 +368,57 @@ def load_file(full: str, rel: str, sidecar: str | None) -> Report | Skipped:
                         hash=content_hash(data, meta_bytes))
 
 
+_ARCHIVE_ID = re.compile(rb'^\{"id":\s*"([^"\\]*)"')
+
+
 def _scan_archive(full: str, rel: str) -> Iterator[Entry | Skipped]:
+    """One entry per line. A line's hash and id are read without parsing the whole record
+    (archives written by `reports import` start each line with its id); the record itself is
+    read again, by offset, only when it has to be indexed."""
     try:
         data = _read(full)
     except OSError as exc:
         yield Skipped(rel, f"cannot read: {exc.strerror}")
         return
     prefix = rel[: -len(ARCHIVE_SUFFIX)]
+    offset = 0
     for lineno, line in enumerate(data.split(b"\n"), start=1):
+        start, offset = offset, offset + len(line) + 1
         if not line.strip():
             continue
-        try:
-            record = json.loads(decode(line))
-            if not isinstance(record, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            yield Skipped(f"{rel}:{lineno}", "not a JSON object")
-            continue
-        rid = str(record.get("id") or "").strip()
+        m = _ARCHIVE_ID.match(line)
+        if m:
+            rid = m[1].decode("utf-8", "replace").strip()
+        else:
+            try:
+                record = json.loads(decode(line))
+                if not isinstance(record, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                yield Skipped(f"{rel}:{lineno}", "not a JSON object")
+                continue
+            rid = str(record.get("id") or "").strip()
         if not rid:
             yield Skipped(f"{rel}:{lineno}", "record has no id")
             continue
         yield Entry(id=f"{prefix}:{rid}", path=rel, hash=content_hash(line),
-                    source=("record", record))
+                    source=("line", full, start, len(line)))
+
+
+def load_line(full: str, offset: int, length: int, report_id: str, rel: str,
+              digest: str) -> Report | Skipped:
+    try:
+        with open(full, "rb") as f:
+            f.seek(offset)
+            line = f.read(length)
+    except OSError as exc:
+        return Skipped(f"{rel}:{report_id}", f"cannot read: {exc.strerror}")
+    if content_hash(line) != digest:
+        return Skipped(f"{rel}:{report_id}", "the archive changed while it was read: run the update again")
+    try:
+        record = json.loads(decode(line))
+        if not isinstance(record, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        return Skipped(f"{rel}:{report_id}", "not a JSON object")
+    return report_from_record(record, id=report_id, path=rel, hash=digest)

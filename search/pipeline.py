@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from itertools import islice
 from typing import Iterable, Iterator
 
 from .ingest import Entry, Skipped
@@ -20,6 +21,7 @@ from .schema import TEXT_FIELDS, Postings, document, make_schema
 
 PARALLEL_MIN = 400      # entries; below this, a worker's start-up (~0.5 s) is not worth it
 CHUNK = 32
+WINDOW = 2000           # entries submitted to the workers at a time
 
 _WORKER: dict = {}
 
@@ -67,5 +69,14 @@ def prepared(entries: Iterable[Entry], count: int, gazetteer, schema
         return
     _init(gazetteer)            # inherited by the forked workers, never pickled
     ctx = multiprocessing.get_context("fork")
+    # Pool.imap would queue the whole batch at once and let finished documents pile up in
+    # memory when the workers outrun the writer (1.2 GB on 100k reports). Submit windows
+    # instead, keeping at most two in flight.
+    it = iter(entries)
     with ctx.Pool(workers) as pool:
-        yield from pool.imap(_work, entries, chunksize=CHUNK)
+        pending = pool.imap(_work, list(islice(it, WINDOW)), chunksize=CHUNK)
+        while pending is not None:
+            window = list(islice(it, WINDOW))
+            following = pool.imap(_work, window, chunksize=CHUNK) if window else None
+            yield from pending
+            pending = following
