@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from .analysis import WORD_PATTERN, analyzer
 
@@ -27,15 +28,27 @@ ELLIPSIS = " … "
 
 @dataclass(frozen=True)
 class MatchSpec:
-    """What to mark: index terms, term prefixes, and entity (kind, id) pairs."""
+    """What to mark: index terms, term prefixes, and entity (kind, id) pairs; `words` are the
+    folded words the user typed (they help find candidates, see `candidates`)."""
 
     terms: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     entities: frozenset[tuple[str, str]] = frozenset()
+    words: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
         return not (self.terms or self.prefixes or self.entities)
+
+    @cached_property
+    def candidates(self) -> "re.Pattern":
+        """A regex for the words that may match: those starting with the first three letters
+        of a term, a prefix or a typed word. Snowball changes word endings, not beginnings
+        (`happi` ← happy), so only these words need the analyzer; the regex engine skips the
+        rest of the text in C. Used on ASCII text; other text is tokenised in full."""
+        starts = {t[:3] for t in self.terms | self.words if t} | {p[:3] for p in self.prefixes if p}
+        alternation = "|".join(sorted((re.escape(x) for x in starts), key=len, reverse=True))
+        return re.compile(rf"(?<!\w)(?:{alternation})\w*", re.IGNORECASE)
 
 
 def _term_of(word: str) -> str | None:
@@ -65,7 +78,8 @@ def find_marks(text: str, spec: MatchSpec, mentions=()) -> list[tuple[int, int, 
             if (kind, eid) in spec.entities:
                 spans.append((start, end, f"{kind}:{eid}"))
     if spec.terms or spec.prefixes:
-        for m in _WORD.finditer(text):
+        finder = spec.candidates if text.isascii() else _WORD
+        for m in finder.finditer(text):
             term = term_of(m.group())
             if term is None:
                 continue

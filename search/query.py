@@ -22,7 +22,7 @@ from whoosh import query as wq
 
 from . import facets as facetmod
 from . import matchsets, scoring
-from .analysis import analyze, fold
+from .analysis import analyze, fold, fold_words
 from .ingest import display_title
 from .errors import BadQuery
 from .highlight import MatchSpec, plain_start, render, snippet, find_marks
@@ -225,7 +225,8 @@ def compile_query(parsed: ParsedQuery, searcher, gazetteer, settings) -> Compile
     return Compiled(
         groups=groups,
         negative=(negs[0] if len(negs) == 1 else wq.Or(negs)) if negs else None,
-        spec=MatchSpec(frozenset(terms), tuple(prefixes), frozenset(entities)),
+        spec=MatchSpec(frozenset(terms), tuple(prefixes), frozenset(entities),
+                       frozenset(w for text in words for w in fold_words(text))),
         expansions=expansions,
         entity_words=entity_words,
         words=words,

@@ -10,6 +10,8 @@ Configuration (app.config; `FLASK_`-prefixed environment variables override the 
     RATELIMIT_APPLICATION  "120 per minute": requests per client address, all pages and API
                         routes together except /static and /healthz (memory storage: counts
                         live in the one waitress process)
+    DEBUG               always False here, whatever FLASK_DEBUG says (`reports serve --debug`
+                        turns it on through Flask's development server)
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def create_app(settings: Settings | None = None, engine=None, test_config: dict 
         RATELIMIT_HEADERS_ENABLED=False,
     )
     app.config.from_prefixed_env()
+    # Debug mode only from `reports serve --debug` or `flask run --debug` (both set it on the
+    # app themselves): a FLASK_DEBUG left in the environment must not reach waitress.
+    app.config["DEBUG"] = False
     if test_config:
         app.config.update(test_config)
     app.json.sort_keys = False
