@@ -184,28 +184,33 @@ class Engine:
         return entity_label(ent) if ent else eid
 
     def _segments(self, text: str, mentions, spec: MatchSpec) -> list[Segment]:
-        marks = find_marks(text, spec, [(s, e, k, i) for s, e, k, i in mentions]) if not spec.empty else []
-        cuts = {0, len(text)}
-        for s, e, _, _ in mentions:
-            cuts.update((s, e))
-        for s, e, _ in marks:
-            cuts.update((s, e))
-        points = sorted(c for c in cuts if 0 <= c <= len(text))
-        by_start = {s: (e, k, i) for s, e, k, i in mentions}
+        """Text cut into plain pieces and entity mentions (one segment each, marked whole when
+        a query mark touches it, so a mention stays one link)."""
+        marks = find_marks(text, spec, mentions) if not spec.empty else []
+        spans = sorted((s, e, k, i) for s, e, k, i in mentions)
         segments: list[Segment] = []
-        open_entity = None
-        for a, b in zip(points, points[1:]):
-            if a in by_start:
-                open_entity = by_start[a]
-            piece = text[a:b]
-            marked = any(s <= a and b <= e for s, e, _ in marks)
-            if open_entity and b <= open_entity[0]:
-                _, kind, eid = open_entity
-                segments.append(Segment(piece, kind, eid, self._label(kind, eid), marked))
-            else:
-                segments.append(Segment(piece, mark=marked))
-            if open_entity and b >= open_entity[0]:
-                open_entity = None
+        pos = 0
+
+        def plain(a: int, b: int) -> None:
+            cuts = [a, b]
+            for s, e, _ in marks:
+                if a < e and s < b:
+                    cuts += [max(s, a), min(e, b)]
+            points = sorted(set(cuts))
+            for x, y in zip(points, points[1:]):
+                marked = any(s <= x and y <= e for s, e, _ in marks)
+                segments.append(Segment(text[x:y], mark=marked))
+
+        for start, end, kind, eid in spans:
+            if start < pos:
+                continue          # overlapping mentions: the first one wins
+            if start > pos:
+                plain(pos, start)
+            marked = any(s < end and start < e for s, e, _ in marks)
+            segments.append(Segment(text[start:end], kind, eid, self._label(kind, eid), marked))
+            pos = end
+        if pos < len(text):
+            plain(pos, len(text))
         return segments
 
     def entities(self, kind: str | None = None, limit: int = 1000) -> dict[str, list]:

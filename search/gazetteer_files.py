@@ -12,6 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .errors import SearchError
+
 KINDS = ("actors", "places", "operations")
 
 ACTOR_KINDS = (
@@ -36,8 +38,10 @@ TOP_LEVEL_KEYS = set(KINDS) | {"stop"}
 BUNDLED_FILES = ("places.json", "places.toml", "actors.toml", "operations.toml", "stopphrases.toml")
 
 
-class GazetteerError(Exception):
+class GazetteerError(SearchError):
     """A gazetteer file is wrong; the message names the file and line and says how to fix it."""
+
+    exit_code = 2
 
 
 def bundled_dir() -> Path:
@@ -71,7 +75,7 @@ class Records:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise GazetteerError(f"{path}: cannot read gazetteer file ({exc.strerror}); "
-                                 "check the path given to Gazetteer.load(extra_paths=...)") from None
+                                 "check the gazetteer file path (--gazetteer or $REPORTS_GAZETTEER)") from None
         except UnicodeDecodeError:
             raise GazetteerError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
         try:

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 from conftest_web import free_port
 
@@ -37,13 +36,9 @@ def reports_cmd(*args, index: Path, reports: Path, gazetteer: Path | None = None
 
 
 def reports_cli(*args, index: Path, reports: Path, gazetteer: Path | None = None,
-                timeout: float = 300, check: bool = True, nice: int = 0) -> subprocess.CompletedProcess:
-    """`reports ARGS --index I --reports R` as a real process (at a lower CPU priority when
-    `nice` is given, the way a batch job runs beside a server)."""
-    cmd = reports_cmd(*args, index=index, reports=reports, gazetteer=gazetteer)
-    if nice:
-        cmd = ["nice", "-n", str(nice), *cmd]
-    proc = subprocess.run(cmd,
+                timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+    """`reports ARGS --index I --reports R` as a real process."""
+    proc = subprocess.run(reports_cmd(*args, index=index, reports=reports, gazetteer=gazetteer),
                           cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=timeout)
     if check:
         assert proc.returncode == 0, proc.stderr[-2000:]
@@ -141,10 +136,6 @@ def report_path(report_id: str, q: str = "") -> str:
     from web.present import report_url
 
     return report_url(report_id, q)
-
-
-def quote_q(text: str) -> str:
-    return quote(text, safe="")
 
 
 # --------------------------------------------------------------------------- Reuters

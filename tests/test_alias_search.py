@@ -124,3 +124,18 @@ def test_hit_chips_are_the_mentioned_entities(seeds):
     hit = search(seeds, "Dashisha").hits[0]
     assert {e.value for e in hit.actors} == set(EXPECTED[hit.id]["actors"])
     assert {e.value for e in hit.places} == set(EXPECTED[hit.id]["places"])
+
+
+def test_report_page_keeps_each_mention_one_link_with_marks(seeds):
+    view = seeds.report("003_b158a94822b5be0b.txt", q="Jazeera Storm Dashisha")
+    segments = [seg for para in view.paragraphs for seg in para]
+    roundup = [seg for seg in segments if seg.value == "roundup"]
+    assert roundup and all(seg.mark for seg in roundup)               # alias of the query entity
+    assert all(seg.text.lower().endswith("round up") for seg in roundup)
+    dashisha = [seg for seg in segments if seg.value == "dashisha"]
+    assert dashisha and all(seg.mark and seg.text == "Dashisha" for seg in dashisha)
+    # No mention is split into two adjacent links.
+    for a, b in zip(segments, segments[1:]):
+        assert not (a.value and a.value == b.value and a.kind == b.kind)
+    text = "".join(seg.text for seg in segments)
+    assert text.startswith("The SDF at Deir Ezzor have begun the final operation")

@@ -124,3 +124,15 @@ def test_real_process_exit_codes(tmp_path):
         capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "create it or pass --reports DIR" in proc.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "cannot read gazetteer file"),
+    ('[[actor]]\nid = "x"\n', "bad.toml:1: unknown section 'actor'"),
+])
+def test_bad_gazetteer_file_is_a_clear_error(run, tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    if content is not None:
+        path.write_text(content)
+    result = run("search", "x", "--gazetteer", str(path))
+    assert result.exit_code == 2 and message in result.stderr
