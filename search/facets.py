@@ -53,6 +53,7 @@ class FacetCache:
     size: int                  # doc_count_all of the reader (deleted documents included)
     live: np.ndarray           # boolean: not deleted
     dated: np.ndarray          # boolean: has a date
+    dates: np.ndarray          # int64 raw date values (0 where undated), for sorting
     facets: dict[str, FacetArrays]
     source_labels: dict[str, str]
     terms: "TermCache" = None    # postings of query terms, read once per generation
@@ -134,6 +135,7 @@ def _build(searcher) -> FacetCache:
     # Years, from the sortable date column.
     years: dict[str, list[int]] = {}
     dated = np.zeros(size, dtype=bool)
+    dates = np.zeros(size, dtype=np.int64)      # Whoosh's raw date values, for sorting
     # Read the date column segment by segment: Whoosh's multi-segment column reader leaves out
     # segments without the column (all their reports undated) and so misaligns document
     # numbers. Raw values: an undated document holds the column's "missing" sentinel
@@ -153,6 +155,7 @@ def _build(searcher) -> FacetCache:
                 continue
             docnum = offset + local
             dated[docnum] = True
+            dates[docnum] = raw
             years.setdefault(str(year), []).append(docnum)
     ordered = sorted(years)
     facets["year"] = _arrays(
@@ -166,4 +169,5 @@ def _build(searcher) -> FacetCache:
         if len(first):
             stored = searcher.stored_fields(int(first[0]))
             labels[value] = stored.get("source_name") or value
-    return FacetCache(size=size, live=live, dated=dated, facets=facets, source_labels=labels)
+    return FacetCache(size=size, live=live, dated=dated, dates=dates, facets=facets,
+                      source_labels=labels)

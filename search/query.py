@@ -326,10 +326,6 @@ def _scored(searcher, q: wq.Query, cache) -> tuple[np.ndarray, np.ndarray]:
     return mask & cache.live, score
 
 
-def _docset(mask: np.ndarray) -> set[int]:
-    return set(np.flatnonzero(mask).tolist())
-
-
 def run_search(request: SearchRequest, searcher, cache, gazetteer, settings) -> SearchResult:
     started = time.perf_counter()
     request, notices = check_request(request, settings)
@@ -401,19 +397,17 @@ def run_search(request: SearchRequest, searcher, cache, gazetteer, settings) -> 
     docnums: list[tuple[int, float]] = []
     if total and start < total:
         if sort in ("newest", "oldest"):
-            # Dated reports in date order, then the undated ones (by relevance).
-            dated = final & cache.dated
-            ranked = []
-            if dated.any():
-                results = searcher.search(any_q or all_q, filter=_docset(dated), limit=end,
-                                          sortedby="date", reverse=(sort == "newest"))
-                ranked = [(h.docnum, 0.0) for h in results]
-            undated = final & ~cache.dated
-            if len(ranked) < end and undated.any():
-                results = searcher.search(any_q or all_q, filter=_docset(undated),
-                                          limit=end - len(ranked))
-                ranked += [(h.docnum, h.score or 0.0) for h in results]
-            docnums = ranked[start:end]
+            # Dated reports in date order (ties by document number), then the undated ones
+            # by relevance, all from the per-generation arrays.
+            dated = np.flatnonzero(final & cache.dated)
+            when = cache.dates[dated]
+            order = np.lexsort((dated, -when if sort == "newest" else when))[:end]
+            docnums = [(int(dated[i]), 0.0) for i in order]
+            if len(docnums) < end:
+                undated = np.flatnonzero(final & ~cache.dated)
+                by_score = score if score is not None else np.zeros(size)
+                docnums += scoring.top(undated, by_score, end - len(docnums))
+            docnums = docnums[start:end]
         else:
             tier = (all_mask & filter_mask).astype(np.int8) if any_q is not None else None
             docnums = scoring.top(np.flatnonzero(final), score, end, tier)[start:end]
