@@ -15,10 +15,14 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+import numpy as np
 import whoosh.index
+from whoosh import query as wq
+from whoosh.classify import Bo1Model
 from whoosh.filedb.filestore import FileStorage
 
 from . import facets as facetmod
+from . import matchsets, scoring
 from .errors import IndexDamaged, ReportNotFound, SearchError
 from .highlight import MatchSpec, find_marks
 from .index import DAMAGE_ERRORS, REBUILD_HINT, IndexStore, UpdateSummary, is_damage
@@ -163,13 +167,12 @@ class Engine:
                     seen.add((kind, eid))
                     refs[kind].append(EntityRef(eid, self._label(kind, eid)))
             rel = []
-            if related:
-                for hit in searcher.more_like(docnum, "body", text=texts[2] or texts[0],
-                                              top=related):
-                    rel.append({"id": hit["id"],
-                                "title": display_title(hit.get("title", ""), hit.get("lede", ""),
-                                                       hit.get("body", "")),
-                                "date": hit["date"].date().isoformat() if hit.get("date") else None})
+            for other in (self._related(searcher, docnum, texts, related) if related else []):
+                hit = searcher.stored_fields(other)
+                rel.append({"id": hit["id"],
+                            "title": display_title(hit.get("title", ""), hit.get("lede", ""),
+                                                   hit.get("body", "")),
+                            "date": hit["date"].date().isoformat() if hit.get("date") else None})
             date = stored.get("date")
             title = texts[0] or display_title("", texts[1], texts[2])
             return ReportView(
@@ -178,6 +181,24 @@ class Engine:
                 source=stored.get("source_name"), url=stored.get("url"),
                 path=stored.get("path") or None, actors=refs["actors"], places=refs["places"],
                 operations=refs["operations"], related=rel)
+
+    def _related(self, searcher, docnum: int, texts, limit: int) -> list[int]:
+        """Whoosh's more-like-this: the report's key terms (Bo1 model, as `Searcher.more_like`),
+        ORed and ranked with Whoosh's BM25F over arrays (search/scoring.py) instead of
+        Whoosh's matchers (13-31 ms a report page on Reuters-21578)."""
+        text = texts[2] or texts[1] or texts[0]
+        if not text:
+            return []
+        terms = searcher.key_terms_from_text("body", text, numterms=5, model=Bo1Model,
+                                             normalize=True)
+        if not terms:
+            return []
+        q = wq.Or([wq.Term("body", word, boost=weight) for word, weight in terms])
+        cache = self._cache(searcher)
+        found = matchsets.mask(searcher, q, cache.size, cache.live, cache.terms)
+        found[docnum] = False
+        score = scoring.scores(searcher, q, cache.size, cache.terms)
+        return [d for d, _ in scoring.top(np.flatnonzero(found), score, limit)]
 
     def _label(self, kind: str, eid: str) -> str:
         ent = self.gazetteer.get(kind, eid) if self.gazetteer is not None else None

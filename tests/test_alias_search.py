@@ -139,3 +139,12 @@ def test_report_page_keeps_each_mention_one_link_with_marks(seeds):
         assert not (a.value and a.value == b.value and a.kind == b.kind)
     text = "".join(seg.text for seg in segments)
     assert text.startswith("The SDF at Deir Ezzor have begun the final operation")
+
+
+def test_hajin_finds_exactly_the_four_seed_reports_that_say_it(seeds):
+    from conftest import SEEDS
+
+    saying = sorted(p.name for p in SEEDS.glob("*.txt") if "Hajin" in p.read_text(encoding="utf-8"))
+    assert len(saying) == 4
+    assert sorted(ids(search(seeds, "Hajin"))) == saying
+    assert sorted(ids(search(seeds, "hajin", exact=True))) == saying

@@ -89,3 +89,13 @@ def test_tiers_put_reports_with_all_words_first():
     tier = np.array([0, 1, 1, 0], dtype=np.int8)
     assert [d for d, _ in scoring.top(np.arange(4), score, 4, tier)] == [2, 1, 3, 0]
     assert [d for d, _ in scoring.top(np.arange(4), score, 2)] == [3, 0]
+
+
+@pytest.mark.parametrize("position", [0, 7, 300, 700])
+def test_related_reports_equal_whoosh_more_like(engine, position):
+    with engine.searcher() as s:
+        docnum = sorted(s.reader().all_doc_ids())[position]
+        stored = s.stored_fields(docnum)
+        texts = [stored.get(f, "") for f in ("title", "lede", "body")]
+        theirs = [hit.docnum for hit in s.more_like(docnum, "body", text=texts[2], top=5)]
+        assert theirs and engine._related(s, docnum, texts, 5) == theirs
