@@ -62,7 +62,7 @@ class FacetCache:
         if self.terms is None:
             from .matchsets import TermCache
 
-            self.terms = TermCache()
+            self.terms = TermCache(self.live)
 
 
 MISSING_DATE = 2**63

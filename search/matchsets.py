@@ -20,12 +20,15 @@ MAX_CACHED_IDS = 20_000_000      # ids held per generation across all cached ter
 
 
 class TermCache:
-    """A term's postings, (document numbers, weights), read once per index generation."""
+    """A term's postings, (document numbers, weights), read once per index generation; also
+    field lengths and phrase match sets."""
 
-    def __init__(self):
+    def __init__(self, live: np.ndarray | None = None):
         self.postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.held = 0
         self.lengths: dict[str, np.ndarray] = {}
+        self.phrases: dict[tuple, np.ndarray] = {}
+        self.live = live
 
     def get_postings(self, searcher, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         key = (fieldname, text)
@@ -117,8 +120,26 @@ def mask(searcher, q: wq.Query, size: int, live: np.ndarray, cache: TermCache) -
         return out
     if isinstance(q, wq.Every):
         return live.copy()
+    if isinstance(q, wq.Phrase):
+        key = (q.fieldname, tuple(q.words), q.slop)
+        found = cache.phrases.get(key)
+        if found is None:
+            # Only documents holding every word can hold the phrase; Whoosh checks positions.
+            found = live.copy()
+            for word in q.words:
+                found &= mask(searcher, wq.Term(q.fieldname, word), size, live, cache)
+            if found.any():
+                found &= _whoosh_mask(searcher, q, size)
+            if len(cache.phrases) > 2000:
+                cache.phrases.clear()
+            cache.phrases[key] = found
+        return found.copy()
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return np.zeros(size, dtype=bool)
+    return _whoosh_mask(searcher, q, size) & live
+
+
+def _whoosh_mask(searcher, q, size: int) -> np.ndarray:
     out = np.zeros(size, dtype=bool)
     out[np.fromiter(searcher.docs_for_query(q), dtype=np.int64)] = True
-    return out & live
+    return out

@@ -184,11 +184,15 @@ def compile_query(parsed: ParsedQuery, searcher, gazetteer, settings) -> Compile
                 entity_words[(item.kind, item.id)] = item.text
                 if fold(item.text) != fold(item.label):
                     expansions.append(Expansion(item.text, item.kind, item.id, item.label))
+            literal, ts = text_query(item.text)
             if positive:
-                terms.update(analyze(item.text))
+                terms.update(ts)
             # Every mention of the entity, under any of its names, is one posting of this
-            # term, so BM25 counts how often a report names it, whichever name it uses.
-            return wq.Term(MENTIONED[item.kind], item.id, boost=ENTITY_BOOST)
+            # term, so BM25 counts how often a report names it, whichever name it uses. The
+            # words as typed still match too, so an index tagged with an older gazetteer
+            # (or none) finds them.
+            entity = wq.Term(MENTIONED[item.kind], item.id, boost=ENTITY_BOOST)
+            return entity if literal is None else wq.Or([entity, literal])
         if isinstance(item, FieldValue):
             if item.field == "title":
                 q, ts = text_query(item.value, fields=("title",))

@@ -1,8 +1,8 @@
 """Whoosh's BM25F, computed over numpy arrays.
 
 Whoosh ranks by walking a tree of matchers one posting at a time (about 5-25 ms a query on
-Reuters-21578). For queries made only of terms combined with And/Or (words, entity names,
-prefix expansions, field:value), the score Whoosh gives a document is a sum over the query's
+Reuters-21578). For queries made of terms and phrases combined with And/Or (words, phrases,
+entity names, prefix expansions, field:value), the score Whoosh gives a document is a sum over the query's
 term leaves of
 
     boost × idf × tf × (K1 + 1) / (tf + K1 × (1 − B + B × fl / avgfl))
@@ -11,7 +11,8 @@ with Whoosh's own idf (`log(N / (df + 1)) + 1`), average field length and byte-e
 lengths; a non-scorable field scores its posting weight × boost. This module computes that sum
 from postings read in bulk (matchsets.TermCache), so the ranking is Whoosh's ranking, only
 faster: tests/test_scoring.py checks scores and order against `searcher.search` itself.
-Queries with phrases or ranges return None here and are ranked by Whoosh.
+Phrases are scored as Whoosh scores them (the sum of their words' scores) where the phrase
+matches; queries with ranges or wildcards return None here and are ranked by Whoosh.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ from .whoosh_fixes import _BYTE_TO_LENGTH, _length_bytes
 _LENGTH_TABLE = np.array(_BYTE_TO_LENGTH, dtype=np.float64)
 
 
-def _leaves(q, boost: float, out: list) -> bool:
-    if isinstance(q, wq.Term):
-        out.append((q.fieldname, q.text, boost * q.boost))
+def _supported(q) -> bool:
+    if isinstance(q, (wq.Term, wq.Phrase)):
         return True
-    if isinstance(q, (wq.And, wq.Or)) and type(q) in (wq.And, wq.Or):
-        return all(_leaves(sub, boost * q.boost, out) for sub in q.subqueries)
+    if type(q) in (wq.And, wq.Or):
+        return all(_supported(sub) for sub in q.subqueries)
     return False
 
 
@@ -48,31 +48,57 @@ def field_lengths(searcher, fieldname: str, size: int, cache) -> np.ndarray:
 
 def scores(searcher, q: wq.Query, size: int, cache) -> np.ndarray | None:
     """Whoosh's score of every document for `q` (0 where it does not match), or None when
-    the query has parts this module does not score (phrases, ranges)."""
-    leaves: list = []
-    if not _leaves(q, 1.0, leaves):
+    the query has parts this module does not score (ranges, wildcards)."""
+    if not _supported(q):
         return None
     weighting = searcher.weighting
     if type(weighting).__name__ != "BM25F" or getattr(weighting, "_field_B", None):
         return None
-    B, K1 = weighting.B, weighting.K1
+    return _score(searcher, q, 1.0, size, cache, weighting.B, weighting.K1)
+
+
+def _score(searcher, q, boost: float, size: int, cache, B: float, K1: float) -> np.ndarray:
+    from .matchsets import mask
+
+    if isinstance(q, wq.Term):
+        return _term_score(searcher, q.fieldname, q.text, boost * q.boost, size, cache, B, K1)
+    if isinstance(q, wq.Phrase):
+        # Whoosh scores a phrase match as the sum of its words' scores, in the documents
+        # where the words stand together.
+        total = np.zeros(size, dtype=np.float64)
+        for word in q.words:
+            total += _term_score(searcher, q.fieldname, word, boost * q.boost, size, cache, B, K1)
+        return total * mask(searcher, q, size, cache_live(cache, size), cache)
+    total = np.zeros(size, dtype=np.float64)
+    for sub in q.subqueries:
+        total += _score(searcher, sub, boost * q.boost, size, cache, B, K1)
+    if isinstance(q, wq.And):
+        # An And scores only where every part matches (it may sit inside an Or).
+        total *= mask(searcher, q, size, cache_live(cache, size), cache)
+    return total
+
+
+def cache_live(cache, size: int) -> np.ndarray:
+    return cache.live if cache.live is not None else np.ones(size, dtype=bool)
+
+
+def _term_score(searcher, fieldname, text, boost, size, cache, B, K1) -> np.ndarray:
     total = np.zeros(size, dtype=np.float64)
     schema = searcher.schema
-    for fieldname, text, boost in leaves:
-        if fieldname not in schema:
-            continue
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        ids, tf = cache.get_postings(searcher, fieldname, text)
-        if not len(ids):
-            continue
-        if not schema[fieldname].scorable:
-            total[ids] += tf * boost
-            continue
-        idf = searcher.idf(fieldname, text)
-        avgfl = searcher.avg_field_length(fieldname) or 1
-        fl = field_lengths(searcher, fieldname, size, cache)[ids]
-        total[ids] += boost * (idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))))
+    if fieldname not in schema:
+        return total
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    ids, tf = cache.get_postings(searcher, fieldname, text)
+    if not len(ids):
+        return total
+    if not schema[fieldname].scorable:
+        total[ids] = tf * boost
+        return total
+    idf = searcher.idf(fieldname, text)
+    avgfl = searcher.avg_field_length(fieldname) or 1
+    fl = field_lengths(searcher, fieldname, size, cache)[ids]
+    total[ids] = boost * (idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))))
     return total
 
 

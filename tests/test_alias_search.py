@@ -148,3 +148,13 @@ def test_hajin_finds_exactly_the_four_seed_reports_that_say_it(seeds):
     assert len(saying) == 4
     assert sorted(ids(search(seeds, "Hajin"))) == saying
     assert sorted(ids(search(seeds, "hajin", exact=True))) == saying
+
+
+def test_an_index_tagged_without_the_gazetteer_still_finds_the_words(tiny, gazetteer):
+    """Entity names match their tag *or* the words typed: an index built with an older
+    gazetteer (or none) still answers."""
+    from search.engine import Engine
+
+    engine = Engine(tiny.settings, gazetteer)
+    assert sorted(ids(search(engine, "Hajin"))) == ["alpha.txt", "bravo.txt", "echo.txt"]
+    assert ids(search(engine, "Islamic State")) == ["bravo.txt"]
