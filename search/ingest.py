@@ -390,11 +390,8 @@ def _scan_archive(full: str, rel: str) -> Iterator[Entry | Skipped]:
         if m:
             rid = m[1].decode("utf-8", "replace").strip()
         else:
-            try:
-                record = json.loads(decode(line))
-                if not isinstance(record, dict):
-                    raise ValueError("not an object")
-            except ValueError:
+            record = _record(line)
+            if record is None:
                 yield Skipped(f"{rel}:{lineno}", "not a JSON object")
                 continue
             rid = str(record.get("id") or "").strip()
@@ -415,10 +412,16 @@ def load_line(full: str, offset: int, length: int, report_id: str, rel: str,
         return Skipped(f"{rel}:{report_id}", f"cannot read: {exc.strerror}")
     if content_hash(line) != digest:
         return Skipped(f"{rel}:{report_id}", "the archive changed while it was read: run the update again")
-    try:
-        record = json.loads(decode(line))
-        if not isinstance(record, dict):
-            raise ValueError("not an object")
-    except ValueError:
+    record = _record(line)
+    if record is None:
         return Skipped(f"{rel}:{report_id}", "not a JSON object")
     return report_from_record(record, id=report_id, path=rel, hash=digest)
+
+
+def _record(line: bytes) -> dict | None:
+    """An archive line as a JSON object, or None."""
+    try:
+        record = json.loads(decode(line))
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
