@@ -10,8 +10,8 @@ Pipeline (strings in, strings out; see tests/test_analysis.py):
 
 What differs between index time and query time (see also README, "Query syntax"):
 
-* Index time analyses title, lede and body with this analyzer; the unstemmed forms of the
-  body are also kept in a spelling field for "did you mean".
+* Index time analyses title, lede and body with this analyzer (and nothing else: "did you
+  mean" maps the closest stemmed term back to a real word, see query.suggest).
 * Query time runs the same analyzer over each query word and phrase, so `offensives`,
   `Offensive` and `offensive` all become `offens`, and `Ḩasakah` becomes `hasakah`.
 * Prefix queries (`hasak*`) are folded but *not* stemmed, and are matched against the
