@@ -82,7 +82,7 @@ class Fts5:
         if path.exists():
             path.unlink()
         db = sqlite3.connect(str(path))
-        db.executescript(f"""
+        db.executescript("""
             PRAGMA journal_mode=WAL;
             CREATE VIRTUAL TABLE docs USING fts5(title, lede, body, tokenize='porter unicode61');
             CREATE TABLE meta(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, date TEXT, source TEXT);

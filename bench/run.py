@@ -30,7 +30,7 @@ import numpy as np
 
 from . import corpora, ircoll
 from .baselines import FACETS, Fts5, PlainWhoosh, to_ours
-from .corpora import REPO, dir_bytes
+from .corpora import REPO
 from .queries import make_queries
 from .worker import load_gazetteer, run_sampled
 

@@ -17,9 +17,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from whoosh.util.times import long_to_datetime
+
+if TYPE_CHECKING:
+    from .matchsets import TermCache
 
 ENTITY_FACETS = ("actors", "places", "operations")
 FACETS = ENTITY_FACETS + ("source", "year")

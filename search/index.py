@@ -40,7 +40,7 @@ from whoosh.writing import SegmentWriter
 
 from . import __version__
 from .errors import IndexBusy, IndexDamaged, IndexIncompatible, IndexMissing, SearchError
-from .ingest import Report, Scan, Skipped
+from .ingest import Scan, Skipped
 from .pipeline import prepared
 from .schema import SCHEMA_VERSION, make_schema
 

@@ -217,7 +217,6 @@ def _word(value: str, notices: list[str], prefix_min_chars: int) -> Word | None:
         notices.append(f"Wildcards at the start of a word ({value!r}) are not supported; "
                        f"the word was ignored.")
         return None
-    prefix = False
     if value.endswith("*") and value.count("*") == 1 and "?" not in value:
         stem = value[:-1]
         letters = sum(c.isalnum() for c in stem)

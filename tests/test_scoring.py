@@ -1,7 +1,6 @@
 """search/scoring.py computes Whoosh's BM25F over arrays: the same scores and the same order as
 `searcher.search`, on an index of several segments with deleted documents."""
 
-import json
 
 import numpy as np
 import pytest
