@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -80,9 +81,13 @@ class Engine:
             s.close()
         if found is not None:
             return key, found
-        ix = self.store.open()
+        ix = self.store.open(Path(key[0]))
         try:
-            return key, ix.searcher()
+            searcher = ix.searcher()
+            # The generation folder travels with the searcher, so the facet cache is keyed by
+            # the folder this searcher really reads, not by a second read of CURRENT.
+            searcher.reports_folder = key[0]
+            return key, searcher
         except DAMAGE_ERRORS as exc:
             raise IndexDamaged(f"the index at {self.store.root} is damaged; {REBUILD_HINT}") from exc
 
@@ -125,8 +130,7 @@ class Engine:
             self._checkin(key, searcher, ok)
 
     def _cache(self, searcher):
-        key = (str(self.store.live_dir().resolve()), searcher.reader().generation(),
-               searcher.doc_count_all())
+        key = (searcher.reports_folder, searcher.reader().generation(), searcher.doc_count_all())
         return facetmod.facet_cache(searcher, key)
 
     def search(self, request: SearchRequest) -> SearchResult:

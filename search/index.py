@@ -144,9 +144,10 @@ class IndexStore:
                                f"{name!r}; {REBUILD_HINT}")
         return path
 
-    def open(self) -> "whoosh.index.Index":
-        """The live Whoosh index. Raises IndexMissing / IndexDamaged / IndexIncompatible."""
-        path = self.live_dir()
+    def open(self, path: Path | None = None) -> "whoosh.index.Index":
+        """The live Whoosh index (or the generation folder `path` the caller already read
+        from CURRENT). Raises IndexMissing / IndexDamaged / IndexIncompatible."""
+        path = path or self.live_dir()
         try:
             found = json.loads((path / STAMP).read_text(encoding="utf-8"))
         except FileNotFoundError:
